@@ -1,0 +1,1 @@
+"""Exams: blueprints, seeded forms, timed sessions, scoring and results."""

@@ -1,0 +1,1 @@
+"""certlab's Textual app: a thin face over the ``grader`` engine."""
