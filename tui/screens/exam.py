@@ -108,9 +108,10 @@ class ExamScreen(Screen[None]):
         choices.display = p.kind != "numeric"
         if p.kind == "numeric":
             numeric.value = "" if item.response is None else f"{item.response:g}"
-            numeric.focus()
+            # focus once the style change has made the input visible
+            self.call_after_refresh(numeric.focus)
         else:
-            choices.focus()
+            self.call_after_refresh(choices.focus)
         self.redraw_choices(keep_highlight=False)
         if self.session.immediate_feedback and item.answered and self._complete(item):
             self.show_feedback()

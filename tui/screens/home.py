@@ -83,10 +83,10 @@ class HomeScreen(Screen[None]):
                 (f for f in tracks.forms.values() if f.level == level.id),
                 key=lambda f: -f.questions,
             ):
+                kind = form.title.split(" — ")[-1]
                 options.add_option(
                     Option(
-                        f"   {form.title.split(' — ')[-1]}: {form.questions} questions, "
-                        f"{form.minutes} min, pass {form.pass_mark:g}%",
+                        f"   {kind}: {form.questions} q · {form.minutes} min · {form.pass_mark:g}%",
                         id=form.id,
                     )
                 )
