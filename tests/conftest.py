@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import MINI, FakeClock
 
 from grader.content import Content, load_content
 from grader.store.db import Store, open_store
-from helpers import MINI, FakeClock
 
 
 @pytest.fixture(autouse=True)

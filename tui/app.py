@@ -51,7 +51,7 @@ class CertlabApp(App[None]):
             self.store = open_store(self.db_path)
         except StoreError as exc:
             self.notify(str(exc), severity="error", timeout=30)
-        self.tracks = load_content(self.content_root, questions=False)
+        self.tracks = load_content(self.content_root, questions=False, labs=False)
         self.push_screen(HomeScreen())
         self.load_bank()
         if self.start_attempt is not None:

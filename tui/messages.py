@@ -20,3 +20,12 @@ class ContentLoaded(Message):
 
     questions: int
     errors: int
+
+
+@dataclass
+class CheckProgress(Message):
+    """A lab check finished in the grading worker."""
+
+    done: int
+    total: int
+    result: object  # grader.labs.runner.CheckResult

@@ -12,7 +12,7 @@ from grader.cli.output import CliError, warn
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    from grader.cli import content_cmds, exam_cmds, info_cmds
+    from grader.cli import content_cmds, exam_cmds, info_cmds, lab_cmds
 
     parser = argparse.ArgumentParser(
         prog="certlab",
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     exam_cmds.register(sub)
     content_cmds.register(sub)
+    lab_cmds.register(sub)
     info_cmds.register(sub)
     return parser
 

@@ -17,6 +17,18 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--root", help="content root to check (default: the installed content)")
     p.set_defaults(run=cmd_validate)
+    p = csub.add_parser("lint", help="hold the bank to the writing standard; exit 3 on errors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_lint)
+    p = csub.add_parser("reports", help="questions learners reported as wrong")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_reports)
+    p = csub.add_parser("report", help="report a question you think is wrong")
+    p.add_argument("question", help="question id (shown in the review)")
+    p.add_argument("note", help="what is wrong")
+    p.add_argument("--attempt", type=int, help="the attempt you saw it in")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_report)
     p = csub.add_parser("stats", help="counts per level, domain, kind and difficulty")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_stats)
@@ -77,3 +89,67 @@ def cmd_stats(args: argparse.Namespace) -> int:
         diffs = ", ".join(f"{k}: {v}" for k, v in s["difficulty"].items())
         say(f"kinds: {kinds}\ndifficulty: {diffs}\n")
     return Exit.CONTENT_INVALID if content.errors else Exit.OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from grader.content import load_content
+    from grader.content.lint import lint, lint_json
+
+    content = load_content()
+    problems = content.errors + lint(content)
+    if args.json:
+        emit_json(lint_json(problems))
+    else:
+        for problem in problems:
+            say(f"{problem.severity}: {problem}")
+        errors = sum(p.severity == "error" for p in problems)
+        say(f"{errors} finding(s)." if errors else "The bank meets the writing standard.")
+    return Exit.CONTENT_INVALID if any(p.severity == "error" for p in problems) else Exit.OK
+
+
+def cmd_reports(args: argparse.Namespace) -> int:
+    from grader.cli.exam_cmds import store
+    from grader.exams.reports import list_reports
+
+    with store() as db:
+        reports = list_reports(db)
+    if args.json:
+        emit_json([r.to_json() for r in reports])
+        return Exit.OK
+    if not reports:
+        say("No question reports.")
+        return Exit.OK
+    rows = [[str(r.id), r.question_id, r.content_hash[:8], r.learner, r.note] for r in reports]
+    say(table(rows, ["#", "QUESTION", "HASH", "LEARNER", "NOTE"]))
+    return Exit.OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from grader.cli import settings_from
+    from grader.cli.exam_cmds import store
+    from grader.cli.output import CliError
+    from grader.content import load_content
+    from grader.exams.reports import report_question
+
+    content = load_content()
+    question = content.questions.get(args.question)
+    if question is None:
+        raise CliError(f"unknown question {args.question!r}")
+    if not args.note.strip():
+        raise CliError("say what is wrong in the note")
+    with store() as db:
+        report_id = report_question(
+            db,
+            settings_from(args).learner,
+            question.id,
+            question.content_hash,
+            args.note,
+            args.attempt,
+        )
+    if args.json:
+        emit_json(
+            {"report": report_id, "question": question.id, "content_hash": question.content_hash}
+        )
+    else:
+        say(f"Recorded report {report_id} on {question.id}. Thank you.")
+    return Exit.OK

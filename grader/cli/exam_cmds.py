@@ -123,7 +123,7 @@ def _open_session(db: Any, attempt_id: int) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     from grader.content import load_content
 
-    content = load_content(questions=False)
+    content = load_content(questions=False, labs=False)
     forms = [
         {
             "id": f.id,

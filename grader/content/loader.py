@@ -11,12 +11,15 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader import paths
 from grader.content.model import CaseStudy, Domain, ExamForm, Level, Option, Question
 from grader.content.problems import Problem
 from grader.content.yamlfile import Parts, YamlDoc, read_yaml
+
+if TYPE_CHECKING:
+    from grader.labs.model import Lab
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Content:
     levels: dict[str, Level] = field(default_factory=dict)
     forms: dict[str, ExamForm] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
+    labs: dict[str, Lab] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -47,6 +51,13 @@ class Content:
             return self.forms[form_id]
         except KeyError:
             raise KeyError(f"unknown exam {form_id!r}") from None
+
+    def lab(self, lab_id: str) -> Lab:
+        """The lab with this id; KeyError names it when unknown."""
+        try:
+            return self.labs[lab_id]
+        except KeyError:
+            raise KeyError(f"unknown lab {lab_id!r}") from None
 
     def questions_for(self, level: str, domain: str | None = None) -> list[Question]:
         """Questions of a level (and domain), in bank order."""
@@ -93,8 +104,8 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_content(root: Path | None = None, *, questions: bool = True) -> Content:
-    """Load tracks, exam forms and (unless ``questions=False``) the question bank."""
+def load_content(root: Path | None = None, *, questions: bool = True, labs: bool = True) -> Content:
+    """Load tracks, exam forms, the question bank and the labs (each optional but tracks)."""
     root = root or paths.content_root()
     content = Content(root=root)
     _load_tracks(content)
@@ -102,6 +113,11 @@ def load_content(root: Path | None = None, *, questions: bool = True) -> Content
     if questions:
         _load_questions(content)
         _check_form_supply(content)
+    if labs:
+        from grader.labs.loader import load_labs
+
+        content.labs, found = load_labs(root, content.levels)
+        content.problems += found
     content.problems.sort()
     return content
 

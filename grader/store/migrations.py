@@ -83,4 +83,54 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+def _v2(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE lab_attempts (
+            id INTEGER PRIMARY KEY,
+            learner_id INTEGER NOT NULL REFERENCES learners(id),
+            lab_id TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            reset_at REAL,
+            solved_at REAL
+        );
+        CREATE INDEX lab_attempts_by_learner ON lab_attempts (learner_id, lab_id);
+        CREATE TABLE lab_runs (
+            id INTEGER PRIMARY KEY,
+            lab_attempt_id INTEGER NOT NULL REFERENCES lab_attempts(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            score REAL NOT NULL,
+            max_score REAL NOT NULL,
+            passed INTEGER NOT NULL,
+            backend TEXT,
+            cancelled INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE lab_check_results (
+            run_id INTEGER NOT NULL REFERENCES lab_runs(id) ON DELETE CASCADE,
+            task_id TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('passed', 'failed', 'not_gradable', 'skipped')),
+            required INTEGER NOT NULL,
+            points REAL NOT NULL,
+            max_points REAL NOT NULL,
+            message TEXT NOT NULL,
+            evidence TEXT,
+            seconds REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, check_id)
+        );
+        CREATE TABLE lab_hints (
+            id INTEGER PRIMARY KEY,
+            lab_attempt_id INTEGER NOT NULL REFERENCES lab_attempts(id) ON DELETE CASCADE,
+            task_id TEXT NOT NULL,
+            hint_index INTEGER NOT NULL,
+            at REAL NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]

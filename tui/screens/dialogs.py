@@ -138,3 +138,28 @@ class ReportDialog(ModalScreen[str | None]):
         note = event.value.strip()
         if note:
             self.dismiss(note)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question."""
+
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text, self.body = title, body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Static(self.body)
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="no")
+                yield Button("Yes", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")

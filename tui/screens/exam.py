@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -21,6 +21,25 @@ from tui.widgets.grid import QuestionGrid
 
 if TYPE_CHECKING:
     from tui.app import CertlabApp
+
+
+class AnswerInput(Input):
+    """The numeric answer box: accepts a number; the exam's letter keys still work in it."""
+
+    SHORTCUTS = {"f": "flag", "g": "goto", "s": "submit"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(restrict=r"[-+0-9.eE]*", **kwargs)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual gives printable keys to a focused input before any binding; hand these on.
+        action = self.SHORTCUTS.get(event.character or "")
+        if action is not None:
+            event.prevent_default()
+            event.stop()
+            await self.screen.run_action(action)
+            return
+        await super()._on_key(event)
 
 
 def format_clock(seconds: float | None) -> str:
@@ -69,7 +88,7 @@ class ExamScreen(Screen[None]):
             yield Markdown(id="question")
             yield OptionList(id="choices")
             yield Static(id="order-line")
-            yield Input(placeholder="your answer (a number)", id="numeric")
+            yield AnswerInput(placeholder="your answer (a number)", id="numeric")
             yield Markdown(id="feedback")
         yield QuestionGrid(id="grid")
         yield Footer()

@@ -36,6 +36,7 @@ class HomeScreen(Screen[None]):
         Binding("m", "missed", "Missed only", id="home.missed"),
         Binding("r", "resume", "Resume", id="home.resume"),
         Binding("h", "history", "History", id="home.history"),
+        Binding("l", "labs", "Labs", id="home.labs"),
     ]
 
     app: CertlabApp
@@ -227,3 +228,8 @@ class HomeScreen(Screen[None]):
         from tui.screens.history import HistoryScreen
 
         self.app.push_screen(HistoryScreen())
+
+    def action_labs(self) -> None:
+        from tui.screens.labs import LabsScreen
+
+        self.app.push_screen(LabsScreen())

@@ -87,8 +87,20 @@ def signed_sum(terms: list[float], d: int) -> str:
     return out
 
 
+_SINGULAR = {
+    "replicas": "replica",
+    "GPUs": "GPU",
+    "pods": "pod",
+    "features": "feature",
+    "requests": "request",
+    "users per arm": "user per arm",
+}
+
+
 def answer_line(text: str, unit: str = "") -> str:
-    """The closing line of an explanation."""
+    """The closing line of an explanation, e.g. ``**Answer: 3 GPUs**``."""
+    if text == "1":
+        unit = _SINGULAR.get(unit, unit)
     return f"**Answer: {text}{' ' + unit if unit else ''}**"
 
 

@@ -180,7 +180,8 @@ def psi_band_decision(rng: random.Random) -> Generated:
         else:
             why = f"Wrong: PSI = {fix(value, 3)} lies in the {psi_band(value)} band, not this one."
         options.append((text, band == psi_band(value), why))
-    text, why = rng.choice(_PSI_DISTRACTORS)
+    distractors = _PSI_DISTRACTORS if ref_total != cur_total else _PSI_DISTRACTORS[:1]
+    text, why = rng.choice(distractors)
     options.append((text, False, why))
     params = {
         "feature": feature,

@@ -85,7 +85,8 @@ def canary_traffic_share(rng: random.Random) -> Generated:
     if not_ready:
         steps.append(
             f"Pods that fail readiness are removed from the Service's endpoints, so only "
-            f"{canary} − {not_ready} = {ready} canary replicas receive traffic."
+            f"{canary} − {not_ready} = {ready} canary replica{'s' if ready > 1 else ''} "
+            f"receive{'' if ready > 1 else 's'} traffic."
         )
     steps += [
         f"Canary share = canary endpoints / all endpoints = {ready} / ({stable} + {ready}) "

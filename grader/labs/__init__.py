@@ -1,0 +1,1 @@
+"""Labs: the model, the workspace lifecycle, the check runner and hints."""
