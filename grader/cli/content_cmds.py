@@ -80,7 +80,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         say(
             f"{s['title']} ({level_id}): {s['questions']} questions "
             f"({s['hand_written']} hand-written, {s['parametric']} parametric, "
-            f"{s['case_studies']} case studies) — {s['forms']} full distinct form(s) "
+            f"{s['case_studies']} case studies) — {s['forms']} full distinct form(s), "
+            f"{s['forms_exact']:g} forms' worth, "
             f"of '{s['exam']}'"
         )
         rows = [[d, str(n), str(s["allocation"].get(d, 0))] for d, n in s["domains"].items()]

@@ -36,6 +36,7 @@ class Standard:
 
     min_hand_written: dict[str, int]
     domain_factor: float = 2.0  # each domain holds this many times its allocation
+    forms_factor: float = 2.5  # the level holds this many full forms' worth of questions
     longest_correct_max: float = 0.35
     position_min: float = 0.15
     position_max: float = 0.35
@@ -201,6 +202,19 @@ def _size(
             )
         )
     form = full_form(content, level)
+    if form is not None and len(questions) < standard.forms_factor * form.questions:
+        need = int(standard.forms_factor * form.questions + 0.999)
+        found.append(
+            Problem(
+                file,
+                0,
+                "",
+                (
+                    f"{level} holds {len(questions)} questions; {standard.forms_factor:g} forms of "
+                    f"{form.questions} need {need}"
+                ),
+            )
+        )
     if form is not None:
         lvl = content.levels[level]
         per_domain = Counter(q.domain for q in questions)

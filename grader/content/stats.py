@@ -27,10 +27,14 @@ def bank_stats(content: Content) -> dict[str, Any]:
         domains = Counter(q.domain for q in questions)
         form = full_form(content, level.id)
         forms = 0
+        forms_exact = 0.0
         allocation: dict[str, int] = {}
         if form is not None:
             allocation = allocate(form.questions, {d.id: d.weight for d in level.domains})
-            forms = min((domains.get(d, 0) // n for d, n in allocation.items() if n > 0), default=0)
+            shares = [domains.get(d, 0) / n for d, n in allocation.items() if n > 0]
+            # limited by the scarcest domain and by the bank's size as a whole
+            forms_exact = min([*shares, len(questions) / form.questions])
+            forms = int(min(shares, default=0))
         levels[level.id] = {
             "title": level.title,
             "questions": len(questions),
@@ -44,6 +48,7 @@ def bank_stats(content: Content) -> dict[str, Any]:
                 str(k): v for k, v in sorted(Counter(q.difficulty for q in questions).items())
             },
             "forms": forms,
+            "forms_exact": round(forms_exact, 2),
             "exam": form.id if form else None,
         }
     return {"levels": levels, "total": len(content.questions)}
