@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,12 @@ from helpers import MINI, FakeClock
 
 from grader.content import Content, load_content
 from grader.store.db import Store, open_store
+
+# BLAS threads fight over two cores; one thread each keeps model fits fast and repeatable,
+# here and in the subprocesses the tests start.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FakeClock
+from helpers import FakeClock
 
 from grader import paths
 from grader.exams.session import Session
@@ -18,7 +18,7 @@ from tui.screens.results import ResultsScreen
 from tui.screens.review import ReviewScreen
 
 
-async def _ready(app: CertlabApp, pilot) -> None:  # noqa: ANN001
+async def _ready(app: CertlabApp, pilot) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     assert app.content is not None
@@ -27,12 +27,16 @@ async def _ready(app: CertlabApp, pilot) -> None:  # noqa: ANN001
 def _attempt_rows(attempt_id: int) -> tuple[dict, list[dict]]:
     with open_store(paths.database_path(), readonly=True) as db:
         attempt = dict(db.one("SELECT * FROM attempts WHERE id = ?", attempt_id))
-        items = [dict(r) for r in db.all(
-            "SELECT * FROM attempt_items WHERE attempt_id = ? ORDER BY position", attempt_id)]
+        items = [
+            dict(r)
+            for r in db.all(
+                "SELECT * FROM attempt_items WHERE attempt_id = ? ORDER BY position", attempt_id
+            )
+        ]
     return attempt, items
 
 
-async def _open_form(app: CertlabApp, pilot, form_id: str) -> None:  # noqa: ANN001
+async def _open_form(app: CertlabApp, pilot, form_id: str) -> None:
     home = app.screen
     assert isinstance(home, HomeScreen)
     options = home.query_one("#forms")
@@ -117,8 +121,14 @@ async def test_exam_screen_submits_itself_at_zero(mini_content: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(app, pilot)
         clock = FakeClock()
-        session = Session.start(app.store, app.content, "pilot", form=app.content.form("foundation"),
-                                seed=3, clock=clock)
+        session = Session.start(
+            app.store,
+            app.content,
+            "pilot",
+            form=app.content.form("foundation"),
+            seed=3,
+            clock=clock,
+        )
         await app.push_screen(ExamScreen(session))
         await pilot.pause()
         clock.advance(10 * 60 + 1)
@@ -137,8 +147,12 @@ async def test_reopening_past_the_deadline_shows_results(mini_content: Path) -> 
 
         content = load_content(mini_content)
         session = Session.start(db, content, "pilot", form=content.form("foundation"), clock=clock)
-        session.answer(0, session.items[0].presented.option_order[0]
-                       if session.items[0].presented.kind == "single" else None)
+        session.answer(
+            0,
+            session.items[0].presented.option_order[0]
+            if session.items[0].presented.kind == "single"
+            else None,
+        )
     app = make_app(Settings(learner="pilot"), content_root=mini_content, attempt=session.attempt_id)
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(app, pilot)

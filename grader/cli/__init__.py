@@ -10,11 +10,19 @@ from grader.cli.exitcodes import Exit
 from grader.cli.output import CliError, warn
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one plain line on stderr (and exit 2), like every other diagnostic."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        warn(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(Exit.USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from grader.cli import content_cmds, exam_cmds, info_cmds, lab_cmds
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="certlab",
         description="A terminal learning lab and exam simulator for MLOps certifications.",
         epilog="Run 'certlab' with no command to open the app. Exit codes: 0 ok, 1 failed, "

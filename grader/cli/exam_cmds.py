@@ -76,9 +76,21 @@ def load(args: argparse.Namespace) -> Any:
     """Content for a command: errors in some files are warned about, not fatal."""
     from grader.content import load_content
 
-    content = load_content()
+    content = require_tracks(load_content())
     if content.errors:
         warn(f"content has {len(content.errors)} problem(s); run 'certlab content validate'")
+    return content
+
+
+def require_tracks(content: Any) -> Any:
+    """Content whose tracks loaded; without them no exam can be drawn."""
+    if not content.levels:
+        where = next(
+            (str(p) for p in content.errors if "tracks" in p.file), "scenarios/tracks.yaml"
+        )
+        raise CliError(
+            f"content invalid: {where}; run 'certlab content validate'", Exit.CONTENT_INVALID
+        )
     return content
 
 
@@ -123,7 +135,7 @@ def _open_session(db: Any, attempt_id: int) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     from grader.content import load_content
 
-    content = load_content(questions=False, labs=False)
+    content = require_tracks(load_content(questions=False, labs=False))
     forms = [
         {
             "id": f.id,

@@ -87,6 +87,13 @@ def schema_errors(doc: YamlDoc, schema: str) -> list[tuple[Parts, Problem]]:
     for error in _validator(schema).iter_errors(doc.data):
         parts: Parts = tuple(error.absolute_path)
         message = error.message
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            for key in error.instance:
+                if key not in allowed:
+                    where = (*parts, key)
+                    found.append((where, doc.problem(where, f"unknown field {key!r}")))
+            continue
         if error.validator == "not" and isinstance(error.schema, dict):
             message = (
                 f"field {parts[-1]!r} is {error.schema.get('description', 'not allowed here')}"
@@ -231,6 +238,7 @@ def _load_forms(content: Content) -> None:
             description=raw.get("description", ""),
             prefer_case_studies=raw.get("prefer_case_studies", False),
             file=doc.file,
+            line=doc.line_of(("questions",)),
         )
 
 
@@ -267,7 +275,8 @@ def _load_questions(content: Content) -> None:
         if level_id != path.parent.name or domain_id != path.stem:
             msg = f"file holds level {level_id!r}, domain {domain_id!r}; its path says "
             msg += f"{path.parent.name!r}, {path.stem!r}"
-            content.problems.append(doc.problem(("level",), msg))
+            wrong = "level" if level_id != path.parent.name else "domain"
+            content.problems.append(doc.problem((wrong,), msg))
             continue
         level = content.levels.get(level_id)
         if content.levels and level is None:
@@ -303,6 +312,8 @@ def _load_question_file(
     for i, raw in enumerate(doc.data.get("questions") or []):
         entries.append((raw, ("questions", i), None))
     for c, case in enumerate(doc.data.get("case_studies") or []):
+        if any(b[:2] == ("case_studies", c) and len(b) <= 3 for b in broken):
+            continue  # the schema already reported what is wrong with this case study
         if not claim(case["id"], ("case_studies", c, "id")):
             continue
         for i, raw in enumerate(case["questions"]):
@@ -411,4 +422,4 @@ def _check_form_supply(content: Content) -> None:
         if have < form.questions:
             msg = f"the bank holds {have} question(s) for level {form.level!r}; "
             msg += f"this exam needs {form.questions}"
-            content.problems.append(Problem(form.file, 1, "$.questions", msg, "warning"))
+            content.problems.append(Problem(form.file, form.line, "$.questions", msg, "warning"))

@@ -40,6 +40,7 @@ class ExamForm:
     description: str = ""
     prefer_case_studies: bool = False
     file: str = ""
+    line: int = 1
 
 
 @dataclass(frozen=True)

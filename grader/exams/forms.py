@@ -94,10 +94,17 @@ def draw(
         shortfall += n - got
         picked += chosen
         taken = {q.id for u in chosen for q in u}
-        remaining[dom] = [u for u in units if not any(q.id in taken for q in u)]
+        # a case study drawn in part leaves its tail available to fill other gaps
+        remaining[dom] = [rest for u in units if (rest := [q for q in u if q.id not in taken])]
     if shortfall > 0:
         rng = random.Random(f"{seed}:{level}:spill")
         spare = [u for dom in wanted for u in remaining[dom]]
         picked += _fill(spare, shortfall, avoid, rng, prefer_case_studies)
-    random.Random(f"{seed}:{level}:order").shuffle(picked)
-    return [q for unit in picked for q in unit]
+    # Parts of one case study drawn separately are shown together, in authored order.
+    merged: dict[str, Unit] = {}
+    for unit in picked:
+        merged.setdefault(unit[0].case.id if unit[0].case else unit[0].id, []).extend(unit)
+    order = {q.id: i for i, q in enumerate(pool)}
+    units = [sorted(u, key=lambda q: order[q.id]) for u in merged.values()]
+    random.Random(f"{seed}:{level}:order").shuffle(units)
+    return [q for unit in units for q in unit]

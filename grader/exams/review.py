@@ -26,7 +26,12 @@ def response_text(item: Presented, response: Any) -> str:
 def explanation_markdown(item: Presented, response: Any = None) -> str:
     """Why each option is right or wrong, the key, the working and the reference."""
     lines: list[str] = []
-    chosen = {response} if isinstance(response, str) else set(response or [])
+    if isinstance(response, str):
+        chosen = {response}
+    elif isinstance(response, list | tuple):
+        chosen = set(response)
+    else:  # numeric answers and blanks choose no option
+        chosen = set()
     if item.kind == "numeric":
         lines.append(f"**Answer:** {describe_key(item)}")
     else:

@@ -310,6 +310,8 @@ class Session:
     def flag(self, position: int, flagged: bool | None = None) -> bool:
         """Set (or toggle, when ``flagged`` is None) the review flag; returns the new state."""
         self._check_open(position)
+        if self._submit_if_expired():
+            raise SessionError("time is up: the attempt was submitted")
         item = self.items[position]
         new = (not item.flagged) if flagged is None else flagged
         now = self.clock()
@@ -326,6 +328,8 @@ class Session:
     def move(self, position: int) -> None:
         """Go to another question, charging the time spent to the one being left."""
         self._check_open(position)
+        if self._submit_if_expired():
+            raise SessionError("time is up: the attempt was submitted")
         if position == self.current:
             return
         now = self.clock()

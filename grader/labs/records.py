@@ -212,4 +212,3 @@ def results_rows(store: Store, learner: str | None = None) -> list[dict[str, Any
             }
         )
     return out
-

@@ -85,6 +85,7 @@ class ExamScreen(Screen[None]):
             yield Static(id="progress")
             yield Static(id="clock")
         with VerticalScroll(id="question-pane"):
+            yield Static(id="qhead")
             yield Markdown(id="question")
             yield OptionList(id="choices")
             yield Static(id="order-line")
@@ -110,27 +111,25 @@ class ExamScreen(Screen[None]):
             self.session.move(position)
         except SessionError as exc:
             self.notify(str(exc), severity="error")
+            if self.session.submitted:
+                self.finish()
             return
         self.order_pick = []
         self.feedback_shown = False
         item = self.item
         p = item.presented
-        self.query_one("#question", Markdown).update(
-            f"**Question {position + 1} of {len(self.session.items)}**"
-            + ("  ⚑ flagged" if item.flagged else "")
-            + "\n\n"
-            + question_markdown(p)
-        )
+        self.render_head()
+        self.query_one("#question", Markdown).update(question_markdown(p))
         numeric = self.query_one("#numeric", Input)
         choices = self.query_one("#choices", OptionList)
-        numeric.set_class(p.kind == "numeric", "shown")
+        # inline display (not a CSS class) so focus can move in this same call
+        numeric.display = p.kind == "numeric"
         choices.display = p.kind != "numeric"
         if p.kind == "numeric":
             numeric.value = "" if item.response is None else f"{item.response:g}"
-            # focus once the style change has made the input visible
-            self.call_after_refresh(numeric.focus)
+            numeric.focus()
         else:
-            self.call_after_refresh(choices.focus)
+            choices.focus()
         self.redraw_choices(keep_highlight=False)
         if self.session.immediate_feedback and item.answered and self._complete(item):
             self.show_feedback()
@@ -138,6 +137,13 @@ class ExamScreen(Screen[None]):
             self.hide_feedback()
         self.query_one("#question-pane").scroll_home(animate=False)
         self.refresh_status()
+
+    def render_head(self) -> None:
+        """The "Question N of M" line, with the flag."""
+        flag = "  ⚑ flagged" if self.item.flagged else ""
+        self.query_one("#qhead", Static).update(
+            f"Question {self.session.current + 1} of {len(self.session.items)}{flag}"
+        )
 
     def _complete(self, item: Item) -> bool:
         p = item.presented
@@ -252,6 +258,12 @@ class ExamScreen(Screen[None]):
                 self.redraw_choices()
 
     def action_choose(self, n: int) -> None:
+        if self.item.presented.kind == "numeric":
+            # a digit typed before the answer box took focus still belongs in it
+            numeric = self.query_one("#numeric", Input)
+            numeric.insert_text_at_cursor(str(n))
+            numeric.focus()
+            return
         self.query_one("#choices", OptionList).highlighted = n - 1
         self.pick(n - 1)
 
@@ -274,7 +286,7 @@ class ExamScreen(Screen[None]):
 
     def action_enter(self) -> None:
         numeric = self.query_one("#numeric", Input)
-        if self.item.presented.kind == "numeric" and numeric.has_focus and not self.feedback_shown:
+        if self.item.presented.kind == "numeric" and not self.feedback_shown:
             text = numeric.value.strip()
             if text:
                 self.save(text)
@@ -323,8 +335,12 @@ class ExamScreen(Screen[None]):
             self.session.flag(self.session.current)
         except SessionError as exc:
             self.notify(str(exc), severity="error")
+            if self.session.submitted:
+                self.finish()
             return
-        self.show(self.session.current)
+        # only the flag changed: keep whatever is being typed or picked
+        self.render_head()
+        self.refresh_status()
 
     def action_submit(self) -> None:
         from tui.screens.dialogs import SubmitDialog

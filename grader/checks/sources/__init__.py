@@ -34,6 +34,18 @@ from grader.checks.sources.base import (
 
 Loader = Callable[[dict[str, Any], SourceContext], Any]
 
+
+def _cluster_source(name: str) -> Loader:
+    """A loader from grader.cluster.sources, imported when first used (no import cycle)."""
+
+    def load(spec: dict[str, Any], ctx: SourceContext) -> Any:
+        from grader.cluster import sources
+
+        return getattr(sources, name)(spec, ctx)
+
+    return load
+
+
 SOURCES: dict[str, Loader] = {
     "file": file.load,
     "command": command.load,
@@ -41,6 +53,8 @@ SOURCES: dict[str, Loader] = {
     "onnx": onnx_source.load,
     "http": http_source.load,
     "python": python_source.load,
+    "k8s": _cluster_source("load_k8s"),
+    "manifests": _cluster_source("load_manifests"),
 }
 
 __all__ = [

@@ -35,9 +35,9 @@ def split_ref(ref: Any) -> tuple[str, str]:
     return file, name
 
 
-def load_module(file: str, ctx: SourceContext) -> ModuleType:
-    """The lab's Python file ``file`` (relative to the lab folder), imported once per version."""
-    lab_dir = ctx.lab_dir.resolve()
+def load_module(file: str, lab_dir: Path) -> ModuleType:
+    """The lab's Python file ``file`` (relative to ``lab_dir``), imported once per version."""
+    lab_dir = lab_dir.resolve()
     path = (lab_dir / file).resolve()
     if not path.is_relative_to(lab_dir):
         raise SourceError(f"lab code {file} must be inside the lab folder")
@@ -74,10 +74,14 @@ def load_module(file: str, ctx: SourceContext) -> ModuleType:
         return module
 
 
-def lab_function(ref: Any, ctx: SourceContext) -> tuple[str, Callable[..., Any]]:
-    """Resolve ``checks.py:name`` to ``(label, function)``; SourceError when it is not there."""
+def load_function(lab_dir: Path, ref: Any) -> Callable[..., Any]:
+    """The function ``checks.py:name`` of the lab in ``lab_dir``; SourceError when absent."""
+    return _lookup(ref, lab_dir)[1]
+
+
+def _lookup(ref: Any, lab_dir: Path) -> tuple[str, Callable[..., Any]]:
     file, name = split_ref(ref)
-    module = load_module(file, ctx)
+    module = load_module(file, lab_dir)
     fn = getattr(module, name, None)
     if fn is None:
         raise SourceError(f"the lab's {file} has no function {name!r}")
@@ -92,7 +96,7 @@ def call_lab_function(ref: Any, ctx: SourceContext, *args: Any, **kwargs: Any) -
     SourceError and NotGradable raised by the function pass through; every other exception
     becomes a SourceError naming the function and the exception.
     """
-    label, fn = lab_function(ref, ctx)
+    label, fn = _lookup(ref, ctx.lab_dir)
     try:
         return fn(ctx, *args, **kwargs)
     except (SourceError, NotGradable):

@@ -19,8 +19,11 @@ Queries and documents:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +40,9 @@ from grader.checks.sources.base import (
 
 QUERIES = ("experiment", "runs", "logged_models", "registered_model", "alias")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_files: dict[str, tuple[int, int]] = {}  # sqlite URI -> (device, inode) last seen
+_files_lock = threading.Lock()
 
 
 def load(spec: dict[str, Any], ctx: SourceContext) -> Any:
@@ -78,11 +84,21 @@ def tracking_uri(value: Any, ctx: SourceContext) -> tuple[str, str]:
         path = resolve(raw, ctx)  # "sqlite:////abs" gives "/abs"; "sqlite:///rel" is relative
         label = display(path, ctx)
         _check_database(path, label)
-        return f"sqlite:///{path}", label
+        uri = f"sqlite:///{path}"
+        _forget_if_replaced(uri, path)
+        return uri, label
     parts = urlsplit(value)
     if parts.scheme in ("http", "https"):
-        if (parts.hostname or "").lower() not in LOOPBACK:
+        host = (parts.hostname or "").lower()
+        if host not in LOOPBACK:
             raise SourceError(f"tracking server {value} is not on this machine (use 127.0.0.1)")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:  # MLflow's own client retries for minutes before giving up
+            socket.create_connection((host, port), timeout=2).close()
+        except OSError as exc:
+            raise SourceError(
+                f"no MLflow tracking server is answering at {value} ({exc.strerror or exc})"
+            ) from exc
         return value, value
     raise SourceError(f"unsupported tracking URI {value!r}: use sqlite:///mlflow.db or a server")
 
@@ -113,6 +129,46 @@ def _check_database(path: Path, label: str) -> None:
     tables = {row[0] for row in rows}
     if not {"experiments", "runs"} <= tables:
         raise SourceError(f"{label} is a SQLite file but not an MLflow database")
+
+
+def _forget_if_replaced(uri: str, path: Path) -> None:
+    """Drop MLflow's cached store for ``uri`` when the file is new to us or was replaced.
+
+    MLflow keeps one SQLAlchemy engine (with pooled connections) and one store per URI for the
+    life of the process. After a workspace reset deletes and recreates ``mlflow.db``, those
+    pooled connections still read the deleted file, so checks would see stale runs.
+    """
+    stat = path.stat()
+    identity = (stat.st_dev, stat.st_ino)
+    with _files_lock:
+        if _files.get(uri) == identity:
+            return
+        _files[uri] = identity
+    _forget_store(uri)
+
+
+def _forget_store(uri: str) -> None:
+    """Dispose of MLflow's cached engines and stores for ``uri`` (best effort: private API)."""
+    try:
+        from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
+        from mlflow.tracking._model_registry.registry import ModelRegistryStoreRegistry
+        from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+    except ImportError:  # pragma: no cover - a different MLflow layout
+        return
+    for store in (Tracking, Registry):
+        engines = getattr(store, "_engine_map", None)
+        if not isinstance(engines, dict):
+            continue
+        with getattr(store, "_engine_map_lock", None) or contextlib.nullcontext():
+            engine = engines.pop(uri, None)
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                engine.dispose()
+    for registry in (TrackingStoreRegistry, ModelRegistryStoreRegistry):
+        cached = getattr(registry, "_get_store_with_resolved_uri", None)
+        if hasattr(cached, "cache_clear"):
+            cached.cache_clear()
 
 
 def _client(uri: str, where: str) -> Any:

@@ -75,7 +75,10 @@ def _parse(data: bytes, name: str) -> Any:
     try:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise SourceError(f"{name} is not a valid ONNX model: {exc}") from exc
+        raise SourceError(
+            f"{name} is not a valid ONNX model ({exc}); write it with onnx.save(model, path) "
+            "or open(path, 'wb').write(model.SerializeToString())"
+        ) from exc
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise SourceError(f"{name} is not a valid ONNX model (no graph inside)")
     return model

@@ -1,0 +1,1 @@
+"""Checks: the assertion engine and the sources that feed it documents."""
