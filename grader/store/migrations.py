@@ -133,4 +133,35 @@ def _v2(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE cards (
+            id INTEGER PRIMARY KEY,
+            learner_id INTEGER NOT NULL REFERENCES learners(id),
+            question_id TEXT NOT NULL,
+            level TEXT NOT NULL,
+            domain TEXT NOT NULL,
+            card TEXT NOT NULL,
+            due REAL NOT NULL,
+            lapses INTEGER NOT NULL DEFAULT 0,
+            reviews INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            reason TEXT NOT NULL,
+            UNIQUE (learner_id, question_id)
+        );
+        CREATE INDEX cards_due ON cards (learner_id, due);
+        CREATE TABLE card_reviews (
+            id INTEGER PRIMARY KEY,
+            card_id INTEGER NOT NULL REFERENCES cards(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            rating INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            attempt_id INTEGER
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
