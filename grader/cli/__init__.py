@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    from grader.cli import content_cmds, exam_cmds, info_cmds, lab_cmds
+    from grader.cli import content_cmds, exam_cmds, info_cmds, lab_cmds, progress_cmds
 
     parser = _Parser(
         prog="certlab",
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     exam_cmds.register(sub)
     content_cmds.register(sub)
     lab_cmds.register(sub)
+    progress_cmds.register(sub)
     info_cmds.register(sub)
     return parser
 

@@ -366,9 +366,8 @@ class Session:
             row = conn.execute(
                 "SELECT status FROM attempts WHERE id = ?", (self.attempt_id,)
             ).fetchone()
-            if row["status"] == "submitted":  # another process got there first
-                pass
-            else:
+            first = row["status"] != "submitted"  # another process may have got there first
+            if first:
                 conn.execute(
                     "UPDATE attempt_items SET time_spent = time_spent + ? "
                     "WHERE attempt_id = ? AND position = ?",
@@ -381,6 +380,10 @@ class Session:
                     (end, int(auto), result.score, int(result.passed), now, self.attempt_id),
                 )
                 _event(conn, self.attempt_id, now, "submit", None, {"auto": auto})
+        if first:
+            from grader.progress.cards import sync_attempt
+
+            sync_attempt(self.store, self.attempt_id, at=end)
         self._reload()
         return self.result()
 

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, OptionList, Static
+from textual.widgets import Footer, Header, Markdown, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 from grader.exams.history import LevelStanding, standings
 from grader.exams.session import open_attempt_ids
+from grader.progress.dashboard import LevelProgress, level_progress
 from tui.messages import ContentLoaded
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class HomeScreen(Screen[None]):
         Binding("r", "resume", "Resume", id="home.resume"),
         Binding("h", "history", "History", id="home.history"),
         Binding("l", "labs", "Labs", id="home.labs"),
+        Binding("n", "next", "Next step", id="home.next"),
+        Binding("v", "review_cards", "Reviews", id="home.reviews"),
     ]
 
     app: CertlabApp
@@ -46,7 +49,9 @@ class HomeScreen(Screen[None]):
         yield Static(id="banner")
         with Horizontal(id="home"):
             yield OptionList(id="forms")
-            yield Markdown(id="level-info")
+            with VerticalScroll(id="level-info-pane"):
+                yield Markdown(id="level-info")
+                yield Sparkline([], id="scores")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -123,27 +128,72 @@ class HomeScreen(Screen[None]):
             return
         form = tracks.forms[form_id]
         level = tracks.levels[form.level]
-        s = self._standings().get(level.id)
         pre = ", ".join(tracks.levels[p].title for p in level.prerequisites if p in tracks.levels)
         lines = [
             f"## {level.title}",
             level.summary,
             "",
-            f"**Recommended first:** {pre}" if pre else "**A starting point:** no prerequisites.",
+            f"*Recommended first: {pre} (advice, not a lock).*" if pre else "*A starting point.*",
             "",
-            f"**Your best:** {s.best:.0f}% over {s.attempts} attempt(s)"
-            if s
-            else "**Not attempted yet.**",
-            "",
-            "| Domain | Weight |",
-            "|---|---:|",
-            *[f"| {d.title} | {d.weight:g}% |" for d in level.domains],
-            "",
-            f"*{form.description.strip()}*" if form.description else "",
         ]
-        if self.app.content is None:
-            lines.append("\n*Loading the question bank…*")
+        progress = self._progress(level.id)
+        sparkline = self.query_one("#scores", Sparkline)
+        if progress is None:
+            lines += [
+                "| Domain | Weight |",
+                "|---|---:|",
+                *[f"| {d.title} | {d.weight:g}% |" for d in level.domains],
+                "",
+                "*Loading the question bank…*",
+            ]
+            sparkline.display = False
+        else:
+            lines += self._dashboard_lines(progress)
+            sparkline.data = progress.scores[-20:]
+            sparkline.display = len(progress.scores) >= 2
+        lines += ["", f"*{form.description.strip()}*" if form.description else ""]
         self.query_one("#level-info", Markdown).update("\n".join(lines))
+
+    def _progress(self, level_id: str) -> LevelProgress | None:
+        content, store = self.app.content, self.app.store
+        if content is None or store is None:
+            return None
+        levels = level_progress(store, content, self.app.settings.learner)
+        return next((p for p in levels if p.level == level_id), None)
+
+    @staticmethod
+    def _dashboard_lines(p: LevelProgress) -> list[str]:
+        if p.readiness is None:
+            ready = "**Readiness:** sit the full exam to measure it."
+        else:
+            trend = "" if p.trend is None else f" ({p.trend:+.0f} on the last exam)"
+            ready = f"**Readiness:** {p.readiness:.0f}%{trend} over your latest full exams"
+        status = "✓ complete" if p.complete else ("exam passed" if p.exam_passed else "")
+        lines = [
+            ready + (f" — {status}" if status else ""),
+            "",
+            f"**Labs passed:** {p.labs_passed}/{p.labs_total} · **reviews due:** {p.reviews_due}",
+            "",
+            "| Domain | Weight | Mastery |",
+            "|---|---:|---|",
+        ]
+        for d in p.domains:
+            if d.percent is None:
+                bar = "not answered yet"
+            else:
+                filled = round(10 * d.percent / 100)
+                bar = "█" * filled + "░" * (10 - filled) + f" {d.percent:.0f}% of {d.answered}"
+            lines.append(f"| {d.title} | {d.weight:g}% | {bar} |")
+        if p.seconds_per_question is not None and p.pace_seconds:
+            lines += [
+                "",
+                f"**Pace:** {p.seconds_per_question:.0f} s a question in your last "
+                f"exam, against {p.pace_seconds:.0f} s allowed.",
+            ]
+        if p.leeches:
+            lines += ["", f"**Leeches** (missed again and again — read up): {', '.join(p.leeches)}"]
+        lines += ["", f"**Next:** {p.next_step} — press **n**"]
+        return lines
 
     # --- actions ------------------------------------------------------------------------
 
@@ -233,3 +283,36 @@ class HomeScreen(Screen[None]):
         from tui.screens.labs import LabsScreen
 
         self.app.push_screen(LabsScreen())
+
+    def action_next(self) -> None:
+        """Do the dashboard's next step for the highlighted level."""
+        level = self._level()
+        progress = self._progress(level) if level else None
+        if progress is None:
+            self.notify("The question bank is still loading — try again in a moment.")
+            return
+        action = progress.next_action
+        if action.get("do") == "review":
+            self.action_review_cards()
+        elif action.get("do") == "drill":
+            self._begin(level=level, count=10, mode="drill", domain=action["domain"])
+        elif action.get("do") == "lab":
+            from tui.screens.labs import LabsScreen
+
+            self.app.push_screen(LabsScreen(select=action["lab"]))
+        elif action.get("do") == "exam":
+            self.action_start()
+        else:
+            self.notify("This level is complete.")
+
+    def action_review_cards(self) -> None:
+        from grader.progress.cards import cards
+        from tui.screens.cards import CardReviewScreen
+
+        if not self._bank_ready() or self.app.store is None:
+            return
+        due = cards(self.app.store, self.app.settings.learner, due_only=True)
+        if not due:
+            self.notify("No reviews due. Missed and flagged questions become cards.")
+            return
+        self.app.push_screen(CardReviewScreen(due))

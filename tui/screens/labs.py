@@ -33,6 +33,10 @@ class LabsScreen(Screen[None]):
 
     app: CertlabApp
 
+    def __init__(self, select: str | None = None) -> None:
+        super().__init__()
+        self.select = select
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="home"):
@@ -71,7 +75,9 @@ class LabsScreen(Screen[None]):
                 score = f" {s.best:g}/{s.max_score:g}" if s.best is not None else ""
                 needs = f" [{', '.join(lab.requires)}]" if lab.requires else ""
                 options.add_option(Option(f"  {lab.title}{needs} — {s.state}{score}", id=lab.id))
-        if options.option_count > 1:
+        if self.select and self.select in {o.id for o in options.options}:
+            options.highlighted = options.get_option_index(self.select)
+        elif options.option_count > 1:
             options.highlighted = 1
 
     @on(OptionList.OptionHighlighted, "#lab-list")
