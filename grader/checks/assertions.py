@@ -39,8 +39,8 @@ OPERATORS = {
 }
 TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
+    "integer": (int,),  # before "number", so an int is reported as an integer
     "number": (int, float),
-    "integer": (int,),
     "boolean": (bool,),
     "array": (list, tuple),
     "object": (dict,),

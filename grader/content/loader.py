@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -76,6 +77,54 @@ def _validator(name: str) -> Any:
     return Draft202012Validator(schema)
 
 
+@cache
+def _schema_digest(name: str) -> str:
+    return hashlib.sha256((paths.schemas_dir() / name).read_bytes()).hexdigest()[:16]
+
+
+class _CleanCache:
+    """Digests of files that validated clean against a schema, kept between runs.
+
+    Schema validation is most of the cost of loading the bank; a file whose exact bytes passed
+    against the exact same schema before cannot fail now, so it is not validated again.
+    """
+
+    def __init__(self) -> None:
+        self.path = paths.data_dir() / "cache" / "clean-content.json"
+        self.known: set[str] | None = None
+        self.added: set[str] = set()
+
+    def _load(self) -> set[str]:
+        if self.known is None:
+            try:
+                self.known = set(json.loads(self.path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                self.known = set()
+        return self.known
+
+    def hit(self, key: str) -> bool:
+        return key in self._load() or key in self.added
+
+    def add(self, key: str) -> None:
+        self.added.add(key)
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        keys = sorted(self._load() | self.added)[-20000:]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(keys), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+        self.added.clear()
+
+
+_CLEAN = _CleanCache()
+
+
 def schema_problems(doc: YamlDoc, schema: str) -> list[Problem]:
     """Validate ``doc`` against a shipped schema; one problem per violation, in file order."""
     return sorted(p for _, p in schema_errors(doc, schema))
@@ -83,6 +132,9 @@ def schema_problems(doc: YamlDoc, schema: str) -> list[Problem]:
 
 def schema_errors(doc: YamlDoc, schema: str) -> list[tuple[Parts, Problem]]:
     """Like :func:`schema_problems`, keeping each problem's path as a tuple."""
+    key = f"{_schema_digest(schema)}:{doc.digest}"
+    if doc.digest and _CLEAN.hit(key):
+        return []
     found = []
     for error in _validator(schema).iter_errors(doc.data):
         parts: Parts = tuple(error.absolute_path)
@@ -101,6 +153,8 @@ def schema_errors(doc: YamlDoc, schema: str) -> list[tuple[Parts, Problem]]:
         elif error.validator == "required" and parts:
             message = f"{message} (in the object at this path)"
         found.append((parts, doc.problem(parts, message)))
+    if not found and doc.digest:
+        _CLEAN.add(key)
     return found
 
 
@@ -126,6 +180,7 @@ def load_content(root: Path | None = None, *, questions: bool = True, labs: bool
         content.labs, found = load_labs(root, content.levels)
         content.problems += found
     content.problems.sort()
+    _CLEAN.save()
     return content
 
 

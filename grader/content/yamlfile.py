@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ class YamlDoc:
     data: Any
     lines: dict[Parts, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    digest: str = ""  # sha256 of the file's text: the key for the validation cache
 
     def line_of(self, parts: Parts) -> int:
         """The line of the node at ``parts``, or of its nearest ancestor that exists."""
@@ -44,6 +46,7 @@ def read_yaml(path: Path, display: str) -> YamlDoc:
     doc = YamlDoc(display, None)
     try:
         text = path.read_text(encoding="utf-8")
+        doc.digest = hashlib.sha256(text.encode()).hexdigest()
     except (OSError, UnicodeDecodeError) as exc:
         doc.problems.append(Problem(display, 0, "", f"cannot read file: {exc}"))
         return doc
