@@ -34,9 +34,11 @@ class CertlabApp(App[None]):
         content_root: Path | None = None,
         db_path: Path | None = None,
         attempt: int | None = None,
+        ask_learner: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.ask_learner = ask_learner  # served to a browser: ask who is there
         self.content_root = content_root
         self.db_path = db_path
         self.start_attempt = attempt
@@ -53,6 +55,10 @@ class CertlabApp(App[None]):
             self.notify(str(exc), severity="error", timeout=30)
         self.tracks = load_content(self.content_root, questions=False, labs=False)
         self.push_screen(HomeScreen())
+        if self.ask_learner:
+            from tui.screens.instructor import LearnerPrompt
+
+            self.push_screen(LearnerPrompt(), self._learner_chosen)
         self.load_bank()
         if self.start_attempt is not None:
             self.open_attempt(self.start_attempt)
@@ -73,6 +79,11 @@ class CertlabApp(App[None]):
         self.post_message(ContentLoaded(len(content.questions), len(content.errors)))
         if self.screen is not None:
             self.screen.post_message(ContentLoaded(len(content.questions), len(content.errors)))
+
+    def _learner_chosen(self, name: str | None) -> None:
+        if name:
+            self.settings = self.settings.with_overrides(learner=name)
+            self.sub_title = f"{self.SUB_TITLE} — {name}"
 
     def open_attempt(self, attempt_id: int) -> None:
         """Resume (or review, when submitted) an attempt."""
@@ -102,5 +113,7 @@ def make_app(settings: Settings, **kwargs: Any) -> CertlabApp:
 
 def run(settings: Settings, *, attempt: int | None = None) -> int:
     """Entry point for ``certlab`` (see the ``certlab.faces`` entry point)."""
-    make_app(settings, attempt=attempt).run()
+    import os
+
+    make_app(settings, attempt=attempt, ask_learner=os.environ.get("CERTLAB_SERVE") == "1").run()
     return 0

@@ -33,10 +33,10 @@ class HomeScreen(Screen[None]):
             id="home.practice",
             tooltip="10 questions, instant feedback",
         ),
-        Binding("d", "drill", "Drill domain", id="home.drill"),
-        Binding("m", "missed", "Missed only", id="home.missed"),
+        Binding("d", "drill", "Drill domain", id="home.drill", show=False),
+        Binding("m", "missed", "Missed only", id="home.missed", show=False),
         Binding("r", "resume", "Resume", id="home.resume"),
-        Binding("h", "history", "History", id="home.history"),
+        Binding("h", "history", "History", id="home.history", show=False),
         Binding("l", "labs", "Labs", id="home.labs"),
         Binding("n", "next", "Next step", id="home.next"),
         Binding("v", "review_cards", "Reviews", id="home.reviews"),
@@ -129,29 +129,23 @@ class HomeScreen(Screen[None]):
         form = tracks.forms[form_id]
         level = tracks.levels[form.level]
         pre = ", ".join(tracks.levels[p].title for p in level.prerequisites if p in tracks.levels)
-        lines = [
-            f"## {level.title}",
-            level.summary,
-            "",
-            f"*Recommended first: {pre} (advice, not a lock).*" if pre else "*A starting point.*",
-            "",
-        ]
+        lines = [f"## {level.title}", ""]
         progress = self._progress(level.id)
         sparkline = self.query_one("#scores", Sparkline)
         if progress is None:
-            lines += [
-                "| Domain | Weight |",
-                "|---|---:|",
-                *[f"| {d.title} | {d.weight:g}% |" for d in level.domains],
-                "",
-                "*Loading the question bank…*",
-            ]
+            lines += [f"- {d.title} — {d.weight:g}%" for d in level.domains]
+            lines += ["", "*Loading the question bank…*"]
             sparkline.display = False
         else:
             lines += self._dashboard_lines(progress)
             sparkline.data = progress.scores[-20:]
             sparkline.display = len(progress.scores) >= 2
-        lines += ["", f"*{form.description.strip()}*" if form.description else ""]
+        lines += [
+            "",
+            level.summary,
+            "",
+            f"*Recommended first: {pre} (advice, not a lock).*" if pre else "*A starting point.*",
+        ]
         self.query_one("#level-info", Markdown).update("\n".join(lines))
 
     def _progress(self, level_id: str) -> LevelProgress | None:
@@ -170,20 +164,22 @@ class HomeScreen(Screen[None]):
             ready = f"**Readiness:** {p.readiness:.0f}%{trend} over your latest full exams"
         status = "✓ complete" if p.complete else ("exam passed" if p.exam_passed else "")
         lines = [
+            f"**Next:** {p.next_step} — press **n**",
+            "",
             ready + (f" — {status}" if status else ""),
             "",
             f"**Labs passed:** {p.labs_passed}/{p.labs_total} · **reviews due:** {p.reviews_due}",
             "",
-            "| Domain | Weight | Mastery |",
-            "|---|---:|---|",
+            "**Mastery** (your recent answers; weight in the exam):",
+            "",
         ]
         for d in p.domains:
             if d.percent is None:
-                bar = "not answered yet"
+                bar = "`··········`  –"
             else:
                 filled = round(10 * d.percent / 100)
-                bar = "█" * filled + "░" * (10 - filled) + f" {d.percent:.0f}% of {d.answered}"
-            lines.append(f"| {d.title} | {d.weight:g}% | {bar} |")
+                bar = f"`{'█' * filled}{'░' * (10 - filled)}` {d.percent:3.0f}%"
+            lines.append(f"- {bar} {d.title} ({d.weight:g}%)")
         if p.seconds_per_question is not None and p.pace_seconds:
             lines += [
                 "",
@@ -192,7 +188,6 @@ class HomeScreen(Screen[None]):
             ]
         if p.leeches:
             lines += ["", f"**Leeches** (missed again and again — read up): {', '.join(p.leeches)}"]
-        lines += ["", f"**Next:** {p.next_step} — press **n**"]
         return lines
 
     # --- actions ------------------------------------------------------------------------
