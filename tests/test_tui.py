@@ -193,3 +193,25 @@ def test_countdown_format() -> None:
     assert format_clock(0.2) == "0:01"
     assert format_clock(65) == "1:05"
     assert format_clock(3 * 3600 + 9) == "3:00:09"
+
+
+async def test_reporting_a_question_from_the_review(mini_content: Path) -> None:
+    from grader.exams.reports import list_reports
+
+    app = make_app(Settings(learner="pilot"), content_root=mini_content)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(app, pilot)
+        session = Session.start(app.store, app.content, "pilot", level="foundation", count=3,
+                                mode="practice", seed=2)
+        session.submit()
+        await app.push_screen(ReviewScreen(session))
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press(*"key is wrong", "enter")
+        await pilot.pause()
+        reports = list_reports(app.store)
+    first = session.items[0].presented
+    assert [(r.question_id, r.content_hash, r.note, r.attempt_id) for r in reports] == [
+        (first.question_id, first.content_hash, "key is wrong", session.attempt_id)
+    ]

@@ -8,11 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from grader.content.model import Domain, ExamForm
+from grader.exams.presented import Presented
 
 
 class StartDialog(ModalScreen[str | None]):
@@ -163,3 +164,24 @@ class ConfirmDialog(ModalScreen[bool]):
     @on(Button.Pressed)
     def _chosen(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+def report_question_dialog(screen: Screen, item: Presented, attempt_id: int | None) -> None:
+    """Ask for a note on ``item`` and record it as a question report."""
+    from grader.exams.reports import report_question
+
+    app = screen.app
+
+    def done(note: str | None) -> None:
+        if note and app.store is not None:  # type: ignore[attr-defined]
+            report_question(
+                app.store,
+                app.settings.learner,
+                item.question_id,  # type: ignore[attr-defined]
+                item.content_hash,
+                note,
+                attempt_id,
+            )
+            screen.notify("Thanks — your report is recorded.")
+
+    app.push_screen(ReportDialog(), done)

@@ -367,24 +367,9 @@ class ExamScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_report(self) -> None:
-        from grader.exams.reports import report_question
-        from tui.screens.dialogs import ReportDialog
+        from tui.screens.dialogs import report_question_dialog
 
         if self.session.mode == "exam":
             self.notify("You can report questions in practice and review.")
             return
-        item = self.item.presented
-
-        def done(note: str | None) -> None:
-            if note and self.app.store is not None:
-                report_question(
-                    self.app.store,
-                    self.app.settings.learner,
-                    item.question_id,
-                    item.content_hash,
-                    note,
-                    self.session.attempt_id,
-                )
-                self.notify("Thanks — your report is recorded.")
-
-        self.app.push_screen(ReportDialog(), done)
+        report_question_dialog(self, self.item.presented, self.session.attempt_id)

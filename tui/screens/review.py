@@ -83,21 +83,7 @@ class ReviewScreen(Screen[None]):
         self.show(message.position)
 
     def action_report(self) -> None:
-        from grader.exams.reports import report_question
-        from tui.screens.dialogs import ReportDialog
+        from tui.screens.dialogs import report_question_dialog
 
         item = self.session.items[self.position].presented
-
-        def done(note: str | None) -> None:
-            if note and self.app.store is not None:
-                report_question(
-                    self.app.store,
-                    self.app.settings.learner,
-                    item.question_id,
-                    item.content_hash,
-                    note,
-                    self.session.attempt_id,
-                )
-                self.notify("Thanks — your report is recorded.")
-
-        self.app.push_screen(ReportDialog(), done)
+        report_question_dialog(self, item, self.session.attempt_id)
