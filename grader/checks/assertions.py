@@ -86,9 +86,10 @@ class MatchResult:
 
 
 def show(value: Any, limit: int = 60) -> str:
-    """A short, readable rendering of a value for messages."""
+    """A short, readable rendering of a value for messages (text gets more room: it explains)."""
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
+        limit = max(limit, 160)
     else:
         try:
             text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)

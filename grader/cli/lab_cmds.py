@@ -30,6 +30,11 @@ def register(sub: Any) -> None:
         p.add_argument("--json", action="store_true")
         if name == "check":
             p.add_argument("--task", help="check one task only")
+            p.add_argument(
+                "--evidence",
+                action="store_true",
+                help="include the raw evidence (instructors: it can reveal hidden data)",
+            )
         if name == "hint":
             p.add_argument("--task", help="a task (default: the first unfinished one)")
         p.set_defaults(run=globals()[f"cmd_{name}"])
@@ -162,7 +167,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             sys.stderr.write("\r" + " " * 30 + "\r")
         record_run(db, row["id"], run)
     if args.json:
-        emit_json(run.to_json())
+        emit_json(run.to_json(evidence=args.evidence))
     else:
         marks = {"passed": "✓", "failed": "✗", "not_gradable": "–", "skipped": "·"}
         for r in run.results:

@@ -41,8 +41,10 @@ class CheckResult:
     def passed(self) -> bool:
         return self.status == "passed"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, evidence: bool = True) -> dict[str, Any]:
         data = asdict(self)
+        if not evidence:
+            data.pop("evidence")
         data["id"] = data.pop("check_id")
         data["task"] = data.pop("task_id")
         data["passed"] = self.passed
@@ -69,7 +71,8 @@ class LabRun:
         """Every required check passed (a not-gradable required check is not a pass)."""
         return not self.cancelled and all(r.passed for r in self.results if r.required)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, evidence: bool = True) -> dict[str, Any]:
+        """The run as JSON; ``evidence=False`` leaves out what only instructors should see."""
         return {
             "lab": self.lab_id,
             "score": self.score,
@@ -77,7 +80,7 @@ class LabRun:
             "passed": self.passed,
             "cancelled": self.cancelled,
             "backend": self.backend,
-            "checks": [r.to_json() for r in self.results],
+            "checks": [r.to_json(evidence=evidence) for r in self.results],
         }
 
 
