@@ -22,7 +22,6 @@ from grader.labs.workspace import LabError, require_started, reset, solve, start
 from grader.store.db import Store, open_store
 
 SHIPPED = load_content(questions=False)
-LOCAL_LABS = sorted(lab.id for lab in SHIPPED.labs.values() if not lab.requires)
 
 
 @pytest.fixture
@@ -38,20 +37,21 @@ def _run(store: Store, lab, learner: str = "tester"):
     return run
 
 
-@pytest.mark.parametrize("lab_id", LOCAL_LABS)
-def test_shipped_lab_fails_fresh_and_passes_solved(lab_id: str, store: Store) -> None:
+@pytest.mark.parametrize("lab_id", sorted(SHIPPED.labs))
+def test_every_shipped_lab_is_proved_by_its_own_tests(lab_id: str) -> None:
+    """Each lab's module proves both ends: fresh fails, solved scores full marks.
+
+    Those modules do the expensive work once per lab (MLflow, servers, clusters) and reuse it
+    for their broken-work cases, so it is not repeated here.
+    """
     lab = SHIPPED.lab(lab_id)
-    assert len(lab.checks) >= 5
-    start(store, lab, "tester")
-    fresh = _run(store, lab)
-    required = [r for r in fresh.results if r.required]
-    assert required and not fresh.passed
-    assert [r.check_id for r in required if r.passed] == [], "fresh start passes a required check"
-    solve(store, lab, "tester")
-    solved = _run(store, lab)
-    failing = [(r.check_id, r.message) for r in solved.results if not r.passed]
-    assert failing == []
-    assert solved.score == solved.max_score == lab.max_score
+    assert len(lab.checks) >= (6 if "cluster" in lab.requires else 5)
+    assert all(len(task.hints) >= 2 for task in lab.tasks)
+    module = Path(__file__).with_name(f"test_lab_{lab_id.replace('-', '_')}.py")
+    assert module.is_file(), f"{module.name} is missing"
+    text = module.read_text()
+    assert "def test_fresh_start_fails_every_required_check" in text
+    assert "def test_solution_scores_full_marks" in text
 
 
 def test_lifecycle_keeps_work_and_resets_in_place(store: Store, mini) -> None:
