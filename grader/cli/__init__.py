@@ -20,7 +20,15 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    from grader.cli import content_cmds, exam_cmds, info_cmds, lab_cmds, progress_cmds
+    from grader.cli import (
+        class_cmds,
+        cluster_cmds,
+        content_cmds,
+        exam_cmds,
+        info_cmds,
+        lab_cmds,
+        progress_cmds,
+    )
 
     parser = _Parser(
         prog="certlab",
@@ -39,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab_cmds.register(sub)
     progress_cmds.register(sub)
     info_cmds.register(sub)
+    cluster_cmds.register(sub)
+    class_cmds.register(sub)  # class and serve
     return parser
 
 

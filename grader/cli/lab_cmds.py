@@ -31,6 +31,11 @@ def register(sub: Any) -> None:
         if name == "check":
             p.add_argument("--task", help="check one task only")
             p.add_argument(
+                "--offline",
+                action="store_true",
+                help="grade the workspace alone (manifests), even with a cluster up",
+            )
+            p.add_argument(
                 "--evidence",
                 action="store_true",
                 help="include the raw evidence (instructors: it can reveal hidden data)",
@@ -140,7 +145,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from grader.cli.exam_cmds import store
     from grader.labs.records import record_run
-    from grader.labs.runner import run_checks
+    from grader.labs.runner import grading_capabilities, run_checks
     from grader.labs.workspace import LabError, require_started
 
     _, lab = _lab(args)
@@ -160,8 +165,15 @@ def cmd_check(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"\r  checking {done}/{total}…")
                 sys.stderr.flush()
 
+        capabilities, backend = grading_capabilities(offline=args.offline)
         run = run_checks(
-            lab, Path(row["workspace"]), row["seed"], task=args.task, progress=progress
+            lab,
+            Path(row["workspace"]),
+            row["seed"],
+            task=args.task,
+            progress=progress,
+            capabilities=capabilities,
+            backend=backend,
         )
         if not args.json and sys.stderr.isatty():
             sys.stderr.write("\r" + " " * 30 + "\r")

@@ -101,12 +101,16 @@ class Session:
         minutes: int | None = None,
         title: str | None = None,
         clock: Clock = time.time,
+        avoid_recent: bool = True,
+        not_after: float | None = None,
     ) -> Session:
         """Draw a form and create the attempt.
 
         ``form`` gives level, count, minutes and pass mark; without it, ``level`` and ``count``
         describe a practice or drill set (untimed unless ``minutes``). ``seed`` fixes the form
-        (a classroom shares one); by default it is random.
+        (a classroom shares one); by default it is random. ``avoid_recent=False`` keeps the
+        learner's recent questions from changing the draw (a class form must be the same for
+        everybody); ``not_after`` caps the deadline (a class's closing time).
         """
         if form is not None:
             level = form.level
@@ -122,7 +126,11 @@ class Session:
             title = title or f"{content.level(level).title} — {mode}"
         seed = secrets.randbelow(2**31) if seed is None else seed
         learner_id = store.learner_id(learner)
-        avoid = recent_question_ids(store, learner_id, level) if only is None else set()
+        avoid = (
+            recent_question_ids(store, learner_id, level)
+            if only is None and avoid_recent
+            else set()
+        )
         drawn = forms.draw(
             content,
             level,
@@ -137,6 +145,9 @@ class Session:
             raise SessionError("no questions match: nothing to sit")
         presented = [present(q, seed) for q in drawn]
         now = clock()
+        deadline = now + minutes * 60 if minutes else None
+        if not_after is not None:
+            deadline = not_after if deadline is None else min(deadline, not_after)
         with store.conn as conn:
             cur = conn.execute(
                 """INSERT INTO attempts (learner_id, form_id, level, mode, title, seed, domain,
@@ -153,7 +164,7 @@ class Session:
                     pass_mark,
                     minutes,
                     now,
-                    now + minutes * 60 if minutes else None,
+                    deadline,
                     now,
                     now,
                 ),

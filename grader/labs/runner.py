@@ -24,6 +24,24 @@ Status = Literal["passed", "failed", "not_gradable", "skipped"]
 LOCAL_CAPABILITIES = frozenset({"local"})
 
 
+def grading_capabilities(*, offline: bool = False) -> tuple[frozenset[str], str]:
+    """What checks may use here, and the backend's name: the cluster that is up, if any.
+
+    ``offline`` grades the workspace alone (manifests, files) even when a cluster is up.
+    """
+    if offline:
+        return LOCAL_CAPABILITIES, "offline"
+    from grader.cluster import ClusterError, capabilities, load_state
+
+    try:
+        state = load_state()
+    except ClusterError:
+        state = None
+    if state is None:
+        return LOCAL_CAPABILITIES, "local"
+    return LOCAL_CAPABILITIES | capabilities(state), state.backend
+
+
 @dataclass(frozen=True)
 class CheckResult:
     check_id: str
@@ -101,14 +119,20 @@ def run_check(
     workspace: Path,
     seed: int,
     *,
-    capabilities: frozenset[str] = LOCAL_CAPABILITIES,
+    capabilities: frozenset[str] | None = None,
     cancel: threading.Event | None = None,
 ) -> CheckResult:
-    """Evaluate one check; never raises for anything in the learner's workspace."""
+    """Evaluate one check; never raises for anything in the learner's workspace.
+
+    ``capabilities`` default to what is here now (:func:`grading_capabilities`).
+    """
     from grader.checks.sources import load_document
     from grader.checks.sources.base import NotGradable, SourceContext, SourceError
+    from grader.cluster.polling import poll_document
 
     started = time.monotonic()
+    if capabilities is None:
+        capabilities = grading_capabilities()[0]
 
     def result(status: Status, message: str, points: float = 0.0, **evidence: Any) -> CheckResult:
         return CheckResult(
@@ -135,7 +159,9 @@ def run_check(
         workspace=workspace, lab_dir=lab.folder, seed=seed, cancel=cancel, capabilities=capabilities
     )
     try:
-        document = load_document(check.source, ctx)
+        document = poll_document(  # loads once unless the source has `wait` or `poll`
+            check.source, ctx, load_document, lambda doc: match(check.expect, doc).ok
+        )
     except NotGradable as exc:
         return result("not_gradable", f"Not gradable here: {exc}. It is not counted as passed.")
     except SourceError as exc:
@@ -170,12 +196,17 @@ def run_checks(
     seed: int,
     *,
     task: str | None = None,
-    capabilities: frozenset[str] = LOCAL_CAPABILITIES,
+    capabilities: frozenset[str] | None = None,
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
-    backend: str = "local",
+    backend: str | None = None,
 ) -> LabRun:
-    """Run every check of ``lab`` (or of one task), reporting progress after each."""
+    """Run every check of ``lab`` (or of one task), reporting progress after each.
+
+    ``capabilities`` default to what is here now, and ``backend`` to its name.
+    """
+    if capabilities is None:
+        capabilities, backend = grading_capabilities()
     checks = [c for c in lab.checks if task is None or c.task == task]
     results: list[CheckResult] = []
     cancelled = False
@@ -203,4 +234,4 @@ def run_checks(
             for c in checks
             if c.id not in done
         ]
-    return LabRun(lab.id, results, cancelled, backend)
+    return LabRun(lab.id, results, cancelled, backend or "local")

@@ -82,7 +82,7 @@ def open_store(path: Path | None = None, *, readonly: bool = False) -> Store:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn)
         else:
@@ -90,6 +90,26 @@ def open_store(path: Path | None = None, *, readonly: bool = False) -> Store:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use the progress database at {path}: {exc}") from exc
     return Store(_Tx(conn), path)  # type: ignore[arg-type]
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL once; many processes opening a new database at once may race for it.
+
+    Changing the journal mode needs an exclusive lock that SQLite's busy timeout does not
+    wait for, so a loser retries briefly; once any process has switched, the mode persists in
+    the file and nobody needs the lock again.
+    """
+    for attempt in range(50):
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.02 * (attempt + 1))
 
 
 def _user_version(conn: sqlite3.Connection) -> int:

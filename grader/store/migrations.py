@@ -164,4 +164,64 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: sqlite3.Connection) -> None:
+    """Classrooms: classes, their members, signed result bundles and what they imported."""
+    _run(
+        conn,
+        """
+        CREATE TABLE classes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('instructor', 'learner')),
+            level TEXT NOT NULL,
+            form_id TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            opens_at REAL NOT NULL,
+            closes_at REAL NOT NULL,
+            labs TEXT NOT NULL,
+            key_scheme TEXT NOT NULL CHECK (key_scheme IN ('class', 'learner')),
+            key TEXT NOT NULL,
+            learner TEXT,
+            form_digest TEXT NOT NULL,
+            form TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE class_members (
+            class_id TEXT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+            learner TEXT NOT NULL,
+            issued_at REAL,
+            joined_at REAL,
+            PRIMARY KEY (class_id, learner)
+        );
+        CREATE TABLE class_bundles (
+            bundle_id TEXT PRIMARY KEY,
+            class_id TEXT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+            learner TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            imported_at REAL NOT NULL,
+            digest TEXT NOT NULL,
+            file TEXT NOT NULL,
+            superseded_by TEXT
+        );
+        CREATE INDEX class_bundles_by_learner ON class_bundles (class_id, learner, created_at);
+        CREATE TABLE class_attempts (
+            attempt_id INTEGER PRIMARY KEY REFERENCES attempts(id) ON DELETE CASCADE,
+            class_id TEXT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+            learner_id INTEGER NOT NULL REFERENCES learners(id),
+            bundle_id TEXT
+        );
+        CREATE INDEX class_attempts_by_class ON class_attempts (class_id, learner_id);
+        CREATE TABLE class_lab_runs (
+            run_id INTEGER PRIMARY KEY REFERENCES lab_runs(id) ON DELETE CASCADE,
+            class_id TEXT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+            learner_id INTEGER NOT NULL REFERENCES learners(id),
+            source TEXT NOT NULL CHECK (source IN ('bundle', 'graded')),
+            bundle_id TEXT,
+            lab_attempt_id INTEGER REFERENCES lab_attempts(id) ON DELETE CASCADE
+        );
+        CREATE INDEX class_lab_runs_by_class ON class_lab_runs (class_id, learner_id)
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]

@@ -10,31 +10,56 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
 
 from grader.classroom.classfile import ClassFileError, check_learner_name
 from grader.store.db import Store
 
+NOT_NOW = "not-now"
+
 
 class LearnerPrompt(ModalScreen[str]):
-    """Ask who is at this browser (``certlab serve`` cannot pass per-user arguments)."""
+    """Ask who is at this browser (``certlab serve`` cannot pass per-user arguments), then
+    offer the classes open now on this machine: joining one starts its exam."""
 
     DEFAULT_CSS = """
     LearnerPrompt #learner-error { color: $error; height: auto; }
+    LearnerPrompt #open-classes { height: auto; max-height: 10; display: none; }
+    LearnerPrompt #open-classes.shown { display: block; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.learner: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Who is learning here?", classes="title")
+            yield Label("Who is learning here?", classes="title", id="prompt-title")
             yield Static(
                 "Type your name: your answers and labs are kept under it on this server. "
-                "Use the same name every time."
+                "Use the same name every time.",
+                id="prompt-text",
             )
             yield Input(placeholder="your name, e.g. alice", id="learner-name")
+            yield OptionList(id="open-classes")
             yield Static("", id="learner-error")
 
     def on_mount(self) -> None:
         self.query_one("#learner-name", Input).focus()
+
+    def _error(self, text: str) -> None:
+        self.query_one("#learner-error", Static).update(text)
 
     @on(Input.Submitted, "#learner-name")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -42,9 +67,60 @@ class LearnerPrompt(ModalScreen[str]):
         try:
             check_learner_name(name)
         except ClassFileError as exc:
-            self.query_one("#learner-error", Static).update(str(exc))
+            self._error(str(exc))
             return
-        self.dismiss(name)
+        self.learner = name
+        classes = self._open_classes()
+        if not classes:
+            self.dismiss(name)
+            return
+        self._error("")
+        self.query_one("#prompt-title", Label).update(f"Hello {name}: a class is open")
+        self.query_one("#prompt-text", Static).update(
+            "Join it to start its exam now (the clock starts when you join), or carry on."
+        )
+        self.query_one("#learner-name", Input).display = False
+        options = self.query_one("#open-classes", OptionList)
+        for record in classes:
+            options.add_option(Option(f"Join {record.name} ({record.form_id})", id=record.id))
+        options.add_option(Option("Not now", id=NOT_NOW))
+        options.add_class("shown")
+        options.highlighted = 0
+        options.focus()
+
+    def _open_classes(self) -> list[Any]:
+        import time
+
+        from grader.classroom.registry import list_classes
+
+        store = getattr(self.app, "store", None)
+        if store is None:
+            return []
+        now = time.time()
+        return [c for c in list_classes(store) if c.opens_at <= now < c.closes_at]
+
+    @on(OptionList.OptionSelected, "#open-classes")
+    def _join(self, event: OptionList.OptionSelected) -> None:
+        from grader.classroom.classfile import ClassWindowError
+        from grader.classroom.join import join_class
+        from grader.classroom.registry import get_class
+        from grader.content import load_content
+        from grader.exams.session import SessionError
+
+        assert self.learner is not None
+        if event.option.id in (None, NOT_NOW):
+            self.dismiss(self.learner)
+            return
+        app: Any = self.app
+        try:
+            record = get_class(app.store, event.option.id)
+            content = app.content or load_content(app.content_root)
+            joined = join_class(app.store, content, record.class_file(self.learner), self.learner)
+        except (ClassFileError, ClassWindowError, SessionError, ValueError) as exc:
+            self._error(str(exc))
+            return
+        self.dismiss(self.learner)
+        app.call_later(app.open_attempt, joined.session.attempt_id)
 
 
 class InstructorScreen(Screen[None]):

@@ -211,6 +211,7 @@ class LabScreen(Screen[None]):
         def progress(done: int, total: int, result: CheckResult) -> None:
             self.post_message(CheckProgress(done, total, result))
 
+        # capabilities default to the cluster that is up, if any
         run = run_checks(self.lab, workspace, seed, cancel=self.cancel, progress=progress)
         self.app.call_from_thread(self._graded, run, attempt_id)
 
