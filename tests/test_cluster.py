@@ -82,8 +82,12 @@ def make_check(source: dict[str, Any], expect: Any, cid: str = "c1") -> Check:
 
 def ctx_for(workspace: Path, lab: Lab) -> SourceContext:
     # a cluster is up in these tests: give the source the capability the runner would
-    return SourceContext(workspace=workspace, lab_dir=lab.folder, seed=1,
-                         capabilities=frozenset({"local"}) | capabilities())
+    return SourceContext(
+        workspace=workspace,
+        lab_dir=lab.folder,
+        seed=1,
+        capabilities=frozenset({"local"}) | capabilities(),
+    )
 
 
 def create_all(cl: KwokCluster, text: str, namespace: str) -> None:
@@ -491,13 +495,20 @@ def check_gpu_scheduling(cluster: KwokCluster, tmp_path: Path, ns: str) -> None:
             c["message"] for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"
         )
         assert why in message
-    time.sleep(1.0)  # still Pending a moment later
-    assert (
-        load_document({"type": "k8s", "kind": "Pod", "name": "five-gpus", "namespace": ns}, ctx)[
-            "status"
-        ]["phase"]
-        == "Pending"
+    # and it stays Pending: the state must hold, not just be seen once
+    still = poll_document(
+        {
+            "type": "k8s",
+            "kind": "Pod",
+            "name": "five-gpus",
+            "namespace": ns,
+            "poll": {"timeout": 10, "interval": 0.25, "hold": 1},
+        },
+        ctx,
+        load_document,
+        lambda d: match(unschedulable, d).ok,
     )
+    assert still["status"]["phase"] == "Pending"
 
 
 def test_a_wrong_context_is_a_cluster_error_and_exit_4(kwok_cluster, capsys):
