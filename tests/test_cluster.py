@@ -349,7 +349,8 @@ def test_topology_has_a_gpu_node(cluster, capsys):
     assert gpu.metadata.labels["nvidia.com/gpu.product"] == "NVIDIA-H100-80GB-HBM3"
     assert gpu.metadata.labels["nvidia.com/gpu.count"] == "4"
     assert gpu.metadata.labels["nvidia.com/gpu.memory"] == "81559"
-    assert [(t.key, t.value, t.effect) for t in gpu.spec.taints] == [
+    # (node.kubernetes.io/not-ready may linger a moment after a fresh start: not ours)
+    assert [(t.key, t.value, t.effect) for t in gpu.spec.taints if t.key.startswith("nvidia")] == [
         ("nvidia.com/gpu", "present", "NoSchedule")
     ]
     assert gpu.status.capacity["nvidia.com/gpu"] == "4"

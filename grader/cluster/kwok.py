@@ -250,6 +250,9 @@ class KwokBackend(Backend):
             "kube-apiserver": [
                 str(b["kube-apiserver"]),
                 f"--etcd-servers={etcd_url}",
+                # etcd 3.4 (Debian's) lacks the watch-progress feature WatchList streams need;
+                # without this, kwok's pod watches fail and back off ever longer
+                "--feature-gates=WatchList=false",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
                 f"--secure-port={ports['apiserver']}",

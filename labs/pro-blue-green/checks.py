@@ -1,0 +1,268 @@
+"""Set-up and solve for the lab pro-blue-green.
+
+The learner's work is the manifests under ``k8s/``; the checks grade them offline (the
+``manifests`` source) and, with a cluster up, the live Deployments, Service and EndpointSlices
+in the lab's namespace (the ``k8s`` source) — including that the Service *keeps* pointing at
+ready green endpoints for a while (a ``poll`` with ``hold``). ``setup`` creates the namespace;
+``solve`` does the switch the way the lab teaches it: both Deployments first, wait until they
+are fully ready, and only then the Service (nothing offline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+LAB_ID = "pro-blue-green"
+MANIFESTS = "k8s"
+SERVICE = "scorer"
+
+# -- the cluster side: the lab's namespace, and applying manifests -----------------------------
+#: the order `solve` applies objects in: what others refer to first
+APPLY_ORDER = (
+    "Namespace",
+    "PriorityClass",
+    "ResourceQuota",
+    "LimitRange",
+    "ServiceAccount",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "Job",
+)
+
+
+def cluster_state() -> Any:
+    """The cluster that is up (``certlab cluster up``), or None when grading offline."""
+    from grader.cluster import ClusterError, load_state
+
+    try:
+        return load_state()
+    except ClusterError:
+        return None
+
+
+def lab_namespace(state: Any, workspace: Path) -> str:
+    """The lab's namespace: certlab's rule, for the learner whose workspace this is
+    (``<workspaces>/<learner>/<lab id>``): the lab id on one's own cluster,
+    ``<learner>-<lab id>`` on a shared one."""
+    from grader.cluster import namespace_for
+
+    return namespace_for(state, LAB_ID, workspace.parent.name)
+
+
+#: what `setup` clears from the lab's namespace, so a reset restores it too
+CLEARED_KINDS = (
+    ("apps/v1", "Deployment"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "ResourceQuota"),
+)
+#: objects Kubernetes itself puts in every namespace
+KEPT = {"kube-root-ca.crt"}
+
+
+def setup(ctx: Any) -> None:
+    """With a cluster up: create the lab's namespace, or empty it of the lab's kinds of objects
+    when it exists (``certlab lab reset`` restores the namespace as well as the workspace).
+    Nothing offline; a cluster that does not answer never stops the lab from starting."""
+    state = cluster_state()
+    if state is None:
+        return
+    from grader.cluster import ClusterError, ensure_namespace
+
+    # the lab starts offline too; `certlab lab check` reports the cluster's problem
+    with contextlib.suppress(ClusterError):
+        namespace = lab_namespace(state, ctx.workspace)
+        ensure_namespace(state, namespace)
+        clear_namespace(state, namespace)
+
+
+def clear_namespace(state: Any, namespace: str) -> list[str]:
+    """Delete the Deployments, Services, ConfigMaps and ResourceQuotas of ``namespace``."""
+    from grader.cluster import client as kc
+
+    dyn = kc.dynamic_client(state.kubeconfig, state.context)
+    deleted = []
+    for api_version, kind in CLEARED_KINDS:
+        resource = dyn.resources.get(api_version=api_version, kind=kind)
+        listed = kc.call(lambda r=resource: r.get(namespace=namespace), f"list {kind}", dyn)
+        for item in listed.items:
+            name = item.metadata.name
+            if name in KEPT:
+                continue
+            with contextlib.suppress(kc.NotFound):
+                kc.call(
+                    lambda r=resource, n=name: r.delete(name=n, namespace=namespace),
+                    f"delete {kind} {name}",
+                    dyn,
+                )
+                deleted.append(f"{kind}/{name}")
+    return deleted
+
+
+def prepare_namespace(state: Any, namespace: str, timeout: float = 30.0) -> None:
+    """Create ``namespace`` if needed and wait for its ``default`` ServiceAccount: pods created
+    before it exists are refused, and their ReplicaSet then backs off for many seconds."""
+    from kubernetes import client as k
+
+    from grader.cluster import client as kc
+    from grader.cluster import ensure_namespace
+
+    ensure_namespace(state, namespace)
+    core = k.CoreV1Api(kc.api_client(state.kubeconfig, state.context))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        accounts = core.list_namespaced_service_account(namespace, _request_timeout=(3.0, 15.0))
+        if any(sa.metadata.name == "default" for sa in accounts.items):
+            return
+        time.sleep(0.2)
+
+
+def _order(obj: dict[str, Any]) -> int:
+    kind = str(obj.get("kind", ""))
+    return APPLY_ORDER.index(kind) if kind in APPLY_ORDER else len(APPLY_ORDER)
+
+
+def apply_objects(state: Any, objects: list[dict[str, Any]], namespace: str) -> list[str]:
+    """Server-side apply ``objects`` (namespaced ones into ``namespace``); returns Kind/name."""
+    from grader.cluster import client as kc
+
+    dyn = kc.dynamic_client(state.kubeconfig, state.context)
+    applied = []
+    for obj in sorted(objects, key=_order):
+        body = copy.deepcopy(obj)
+        meta = body.setdefault("metadata", {})
+        resource = kc.call(
+            lambda b=body: dyn.resources.get(api_version=b["apiVersion"], kind=b["kind"]),
+            f"look up {body['kind']}",
+            dyn,
+        )
+        target = namespace if resource.namespaced else None
+        if target:
+            meta["namespace"] = target
+        else:
+            meta.pop("namespace", None)
+        kc.call(
+            lambda r=resource, b=body, t=target: r.server_side_apply(
+                body=b,
+                name=b["metadata"]["name"],
+                namespace=t,
+                field_manager="certlab-solve",
+                force_conflicts=True,
+            ),
+            f"apply {body['kind']} {meta['name']}",
+            dyn,
+        )
+        applied.append(f"{body['kind']}/{meta['name']}")
+    return applied
+
+
+def workspace_objects(workspace: Path) -> list[dict[str, Any]]:
+    """Every object in the workspace's ``k8s/`` folder."""
+    from grader.cluster.sources import parse_manifests
+
+    return parse_manifests(workspace / MANIFESTS)["items"]
+
+
+def wait_ready(state: Any, namespace: str, names: list[str], timeout: float = 180.0) -> None:
+    """Wait until the Deployments ``names`` have rolled out completely."""
+    from grader.cluster import client as kc
+
+    dyn = kc.dynamic_client(state.kubeconfig, state.context)
+    deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = []
+        for name in names:
+            d = deployments.get(name=name, namespace=namespace).to_dict()
+            want = d["spec"].get("replicas", 1)
+            status = d.get("status") or {}
+            if (
+                status.get("observedGeneration", 0) < d["metadata"]["generation"]
+                or status.get("updatedReplicas", 0) != want
+                or status.get("readyReplicas", 0) != want
+                or status.get("replicas", 0) != want
+            ):
+                pending.append(name)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Deployment(s) {', '.join(pending)} did not roll out")
+        time.sleep(0.5)
+
+
+# -- end of the cluster side ------------------------------------------------------------------
+
+
+def solve(ctx: Any) -> None:
+    """Deployments first, wait for both to be fully ready, then flip the Service."""
+    state = cluster_state()
+    if state is None:
+        return
+    namespace = lab_namespace(state, ctx.workspace)
+    prepare_namespace(state, namespace)
+    objects = workspace_objects(ctx.workspace)
+    services = [o for o in objects if o.get("kind") == "Service"]
+    deployments = [o for o in objects if o.get("kind") == "Deployment"]
+    apply_objects(state, [o for o in objects if o not in services], namespace)
+    wait_ready(state, namespace, [d["metadata"]["name"] for d in deployments])
+    apply_objects(state, services, namespace)
+
+
+# -- real traffic (needs running containers) ---------------------------------------------------
+def service_get(state: Any, namespace: str, service: str, port: str, path: str) -> tuple[int, str]:
+    """GET ``path`` on ``service:port`` through the API server's service proxy, which picks a
+    ready endpoint for each request. Returns (status, body); status 0 when unreachable."""
+    from kubernetes import client as k
+    from kubernetes.client.rest import ApiException
+
+    from grader.cluster import client as kc
+
+    core = k.CoreV1Api(kc.api_client(state.kubeconfig, state.context))
+    try:
+        response = core.connect_get_namespaced_service_proxy_with_path(
+            f"{service}:{port}",
+            namespace,
+            path.lstrip("/"),
+            _preload_content=False,
+            _request_timeout=(3.0, 5.0),
+        )
+    except ApiException as exc:
+        return int(exc.status or 0), str(exc.body or exc.reason or "")
+    except Exception as exc:  # connection refused, timeouts
+        return 0, f"{type(exc).__name__}: {exc}"
+    data = getattr(response, "data", response)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+    return int(getattr(response, "status", 200)), text
+
+
+def traffic_versions(ctx: Any, requests: int = 50) -> dict[str, Any]:
+    """Send ``requests`` GETs through the Service; count the versions that answered."""
+    from grader.checks.sources.base import NotGradable
+
+    state = cluster_state()
+    if state is None:
+        from grader.cluster import NO_CLUSTER
+
+        raise NotGradable(NO_CLUSTER)
+    namespace = lab_namespace(state, ctx.workspace)
+    versions: dict[str, int] = {}
+    errors = 0
+    for _ in range(int(requests)):
+        status, text = service_get(state, namespace, SERVICE, "http", "/predict")
+        if status != 200:
+            errors += 1
+            continue
+        try:
+            version = str(json.loads(text).get("version"))
+        except (ValueError, AttributeError):
+            version = "unreadable"
+        versions[version] = versions.get(version, 0) + 1
+    return {"requests": int(requests), "errors": errors, "versions": versions}
