@@ -198,13 +198,14 @@ def assert_fails(
 def apply_workspace(lab: Lab, workspace: Path, wait_for: tuple[str, ...] = ()) -> None:
     """Apply the workspace's k8s/ to the lab namespace, as the lab's solve step does, then
     wait until the Deployments ``wait_for`` have rolled out (so failing checks need no wait)."""
-    from grader.checks.sources.labcode import load_function, load_module
+    from grader.checks.sources.labcode import load_function
+    from grader.cluster import labspace
 
     load_function(lab.folder, lab.solve)(LabContext(lab, workspace, lab.seed))
     if wait_for:
-        checks = load_module("checks.py", lab.folder)
-        state = checks.cluster_state()
-        checks.wait_ready(state, checks.lab_namespace(state, workspace), list(wait_for))
+        state = labspace.cluster_state()
+        namespace = labspace.lab_namespace(state, lab.id, workspace)
+        labspace.wait_ready(state, namespace, list(wait_for))
 
 
 # -- clean-up ---------------------------------------------------------------------------------
