@@ -49,8 +49,8 @@ class Graded:
 
 
 def live_checks(lab: Lab) -> list[Check]:
-    """The lab's checks that read the live cluster."""
-    return [c for c in lab.checks if c.source.get("type") in LIVE_SOURCES]
+    """The lab's checks that read the live cluster (a live source, or a check needing one)."""
+    return [c for c in lab.checks if c.source.get("type") in LIVE_SOURCES or "cluster" in c.needs]
 
 
 def require_classroom_cluster() -> Any:
