@@ -187,3 +187,18 @@ def wait_ready(state: Any, namespace: str, names: list[str], timeout: float = 18
         if time.monotonic() > deadline:
             raise TimeoutError(f"Deployment(s) {', '.join(pending)} did not roll out")
         time.sleep(0.5)
+
+
+def setup(ctx: Any) -> None:
+    """A cluster lab's ``setup`` hook: its namespace, created or (on a reset) emptied."""
+    setup_namespace(ctx.lab.id, ctx.workspace)
+
+
+def solve(ctx: Any) -> None:
+    """A cluster lab's ``solve`` hook: apply the workspace's manifests; nothing offline."""
+    state = cluster_state()
+    if state is None:
+        return
+    namespace = lab_namespace(state, ctx.lab.id, ctx.workspace)
+    prepare_namespace(state, namespace)
+    apply_objects(state, workspace_objects(ctx.workspace), namespace)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
-from grader.cluster.labspace import apply_objects, cluster_state, prepare_namespace
+# the lab's hooks (lab.yaml: setup/solve: checks.py:...) are certlab's own
+from grader.cluster.labspace import setup as setup
+from grader.cluster.labspace import solve as solve
 
 LAB_ID = "arc-gpu-capacity"
 MANIFESTS = "k8s"
@@ -38,42 +39,6 @@ P95_TARGET_MS = 150
 TARGET_UTILISATION = Fraction(70, 100)
 #: the platform's decision: four time-slices per GPU
 TIME_SLICES = 4
-
-# -- the cluster side is certlab's: grader/cluster/labspace.py ---------------------------------
-
-
-def lab_namespace(state: Any, workspace: Path) -> str:
-    """This lab's namespace for the learner whose workspace this is."""
-    from grader.cluster import labspace
-
-    return labspace.lab_namespace(state, LAB_ID, workspace)
-
-
-def workspace_objects(workspace: Path) -> list[dict[str, Any]]:
-    """Every object in the workspace's manifests folder."""
-    from grader.cluster import labspace
-
-    return labspace.workspace_objects(workspace, MANIFESTS)
-
-
-def setup(ctx: Any) -> None:
-    """Create (on a reset: empty) the lab's namespace when a cluster is up; nothing offline."""
-    from grader.cluster import labspace
-
-    labspace.setup_namespace(LAB_ID, ctx.workspace)
-
-
-# -- end of the cluster side ------------------------------------------------------------------
-
-
-def solve(ctx: Any) -> None:
-    """Apply the (solution's) manifests to the lab's namespace; nothing when offline."""
-    state = cluster_state()
-    if state is None:
-        return
-    namespace = lab_namespace(state, ctx.workspace)
-    prepare_namespace(state, namespace)
-    apply_objects(state, workspace_objects(ctx.workspace), namespace)
 
 
 # -- the brief's arithmetic ---------------------------------------------------------------------

@@ -14,7 +14,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.cluster.labspace import apply_objects, cluster_state, prepare_namespace, wait_ready
+from grader.cluster.labspace import (
+    apply_objects,
+    cluster_state,
+    prepare_namespace,
+    wait_ready,
+)
+
+# the lab's hooks (lab.yaml: setup/solve: checks.py:...) are certlab's own
+from grader.cluster.labspace import setup as setup
 
 LAB_ID = "pro-blue-green"
 MANIFESTS = "k8s"
@@ -35,13 +43,6 @@ def workspace_objects(workspace: Path) -> list[dict[str, Any]]:
     from grader.cluster import labspace
 
     return labspace.workspace_objects(workspace, MANIFESTS)
-
-
-def setup(ctx: Any) -> None:
-    """Create (on a reset: empty) the lab's namespace when a cluster is up; nothing offline."""
-    from grader.cluster import labspace
-
-    labspace.setup_namespace(LAB_ID, ctx.workspace)
 
 
 # -- end of the cluster side ------------------------------------------------------------------
